@@ -78,20 +78,29 @@ test('--json-schema and --json-object over --prompts: padded batches and continu
   for (const l of o.out.trim().split('\n').map((x) => JSON.parse(x))) expect(readJsonPrefix(JsonGrammar.object(), Buffer.from(l.completion))).toBe(l.tokens.at(-1) === 50256 ? 'done' : 'open');
 });
 
+/**
+ * Replies sampled under a hold (`hold`: its flag and file): six sequences for `prompt`, and one for
+ * each of it and a longer prompt through --prompts in a padded batch; ended: the reply's last token
+ * is the end (a whole reply), else max_tokens cut it.
+ */
+function heldReplies(hold: string[], prompt: string): { text: string; ended: boolean }[] {
+  const r = cli('generate', '--model', modelDir, '--prompt', prompt, ...hold, '--temperature', '1', '--seed', '5', '--num-return-sequences', '6', '--max-new-tokens', '40', '--json');
+  expect(r.err).toBe('');
+  const replies = r.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.text.slice(prompt.length), ended: l.tokens.at(-1) === 50256 }));
+  const promptsFile = path.join(tmp, 'held-prompts.txt');
+  fs.writeFileSync(promptsFile, `${prompt}\nA longer prompt before it:`);
+  const batched = cli('generate', '--model', modelDir, '--prompts', promptsFile, ...hold, '--temperature', '1', '--seed', '6', '--max-new-tokens', '40', '--batch-size', '2');
+  expect(batched.err).toBe('');
+  return [...replies, ...batched.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.completion, ended: l.tokens.at(-1) === 50256 }))];
+}
+
 test('--grammar FILE: sampled replies a text the grammar derives (as Lark parses it) where they ended, the start of one where cut; over --prompts too', () => {
   const ebnf = '# a list of words\nroot ::= "[" word (", " word)* "]"\nword ::= [a-z]{1,6} | "\\"" [A-Z]+ "\\""\n';
   const lark = 'start: "[" word (", " word)* "]"\nword: /[a-z]/ ~ 1..6 | "\\"" /[A-Z]/+ "\\""\n';
   const file = path.join(tmp, 'list.ebnf');
   fs.writeFileSync(file, ebnf);
   const grammar = EbnfGrammar.fromText(ebnf);
-  const r = cli('generate', '--model', modelDir, '--prompt', 'Words:', '--grammar', file, '--temperature', '1', '--seed', '5', '--num-return-sequences', '6', '--max-new-tokens', '40', '--json');
-  expect(r.err).toBe('');
-  const replies = r.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.text.slice('Words:'.length), ended: l.tokens.at(-1) === 50256 }));
-  const promptsFile = path.join(tmp, 'word-prompts.txt');
-  fs.writeFileSync(promptsFile, 'Words:\nA longer prompt before the list of words:');
-  const batched = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--grammar', file, '--temperature', '1', '--seed', '6', '--max-new-tokens', '40', '--batch-size', '2');
-  expect(batched.err).toBe('');
-  replies.push(...batched.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.completion, ended: l.tokens.at(-1) === 50256 })));
+  const replies = heldReplies(['--grammar', file], 'Words:');
   for (const { text, ended } of replies) expect({ text, read: readGrammarPrefix(grammar, Buffer.from(text)) }).toEqual({ text, read: ended ? 'done' : expect.any(String) });
   const whole = replies.filter((x) => x.ended).map((x) => x.text);
   expect(whole.length).toBeGreaterThan(2);
@@ -106,14 +115,7 @@ test('--structural-tag FILE: sampled replies a text the structural tag accepts (
   const file = path.join(tmp, 'calls.json');
   fs.writeFileSync(file, JSON.stringify(spec));
   const machine = StructuralTag.fromSpec(spec).machine();
-  const r = cli('generate', '--model', modelDir, '--prompt', 'Tools:', '--structural-tag', file, '--temperature', '1', '--seed', '5', '--num-return-sequences', '6', '--max-new-tokens', '40', '--json');
-  expect(r.err).toBe('');
-  const replies = r.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.text.slice('Tools:'.length), ended: l.tokens.at(-1) === 50256 }));
-  const promptsFile = path.join(tmp, 'tool-prompts.txt');
-  fs.writeFileSync(promptsFile, 'Tools:\nA longer prompt before the calls:');
-  const batched = cli('generate', '--model', modelDir, '--prompts', promptsFile, '--structural-tag', file, '--temperature', '1', '--seed', '6', '--max-new-tokens', '40', '--batch-size', '2');
-  expect(batched.err).toBe('');
-  replies.push(...batched.out.trim().split('\n').map((l) => JSON.parse(l)).map((l) => ({ text: l.completion, ended: l.tokens.at(-1) === 50256 })));
+  const replies = heldReplies(['--structural-tag', file], 'Tools:');
   for (const { text, ended } of replies) {
     const read = readPrefix(machine, Buffer.from(text));
     expect({ text, read: ended ? read : typeof read }).toEqual({ text, read: ended ? 'done' : 'string' });

@@ -669,14 +669,7 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
   const kind = kinds[0], value = spec[kind];
   switch (kind) {
     case 'json': {
-      let schema = value;
-      if (typeof schema === 'string') {
-        try {
-          schema = JSON.parse(schema);
-        } catch {
-          throw new RequestError(`${name('json')}: a string must be a JSON Schema's JSON text`);
-        }
-      }
+      const schema = jsonOrText(value, name('json'), 'a JSON Schema\'s JSON text');
       if (!isJsonObject(schema) && schema !== true) throw new RequestError(`${name('json')} must be a JSON Schema (an object, or its JSON text)`);
       return { grammar: schemaGrammar(schema, name('json'), { anyRoot: true, compact, noAdditional }), what: name('json') };
     }
@@ -694,18 +687,21 @@ function heldAsked(body: Record<string, unknown>): Held | undefined {
       return { grammar: compiled(`g${value}`, () => EbnfGrammar.fromText(value), name('grammar')), what: name('grammar') };
     case 'structural_tag': {
       // (vLLM takes it as JSON text; an object is read the same)
-      let spec = value;
-      if (typeof spec === 'string') {
-        try {
-          spec = JSON.parse(spec);
-        } catch {
-          throw new RequestError(`${name('structural_tag')}: a string must be a structural tag's JSON text ({"type": "structural_tag", "format": {...}})`);
-        }
-      }
+      const spec = jsonOrText(value, name('structural_tag'), 'a structural tag\'s JSON text ({"type": "structural_tag", "format": {...}})');
       return { grammar: structuralTag(spec, name('structural_tag')), what: name('structural_tag') };
     }
     default:
       throw new RequestError(`${name(kind)} is not served (a reply can be held to json, regex, choice, grammar, structural_tag or json_object here)`);
+  }
+}
+
+/** A value given as itself or as its JSON text (vLLM takes both); text that is not JSON is the request's error. */
+function jsonOrText(value: unknown, what: string, text: string): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new RequestError(`${what}: a string must be ${text}`);
   }
 }
 
