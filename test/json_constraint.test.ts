@@ -170,6 +170,37 @@ test('schemas against python3-jsonschema: objects a schema accepts are read whol
   }
 });
 
+test('any root (vLLM\'s structured outputs json, a structural tag\'s json_schema): a bare string, number, literal, enum or union at the root read whole exactly where python3-jsonschema accepts it; a number at the root ends wherever it is whole', () => {
+  const roots: Record<string, unknown> = {
+    short: { type: 'string', maxLength: 5 },
+    pattern: { type: 'string', pattern: '^[a-z]+-\\d$' },
+    age: { type: 'integer', minimum: -5, maximum: 120 },
+    number: { type: 'number' },
+    unit: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+    flag: { type: 'boolean' },
+    enum: { enum: ['red', 'green', 3, 12, null] },
+    union: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^x+$' }] },
+    nullable: { type: ['string', 'null'] },
+    any: true,
+  };
+  for (const [name, schema] of Object.entries(roots)) {
+    const grammar = JsonGrammar.fromSchema(schema, { anyRoot: true });
+    const texts: number[][] = python({ make: { seed: 9, count: 120, schema } }).texts;
+    const accepted: boolean[] = python({ check: texts, schema, any_root: true }).objects;
+    expect({ name, some: accepted.filter(Boolean).length > 20, notAll: accepted.filter((a) => !a).length > 5 }).toEqual({ name, some: true, notAll: true });
+    texts.forEach((t, i) => {
+      const text = Buffer.from(t).toString('utf8');
+      expect({ name, text, done: readJsonPrefix(grammar, t) === 'done' }).toEqual({ name, text, done: accepted[i] });
+    });
+  }
+  const read = (schema: unknown, text: string) => readJsonPrefix(JsonGrammar.fromSchema(schema, { anyRoot: true }), Buffer.from(text));
+  expect(['12', '12 ', ' 12', '-', '0', '01', '1.5', '1.', '1e5', '1e', 'true', 'tru', 'null'].map((t) => read({ type: 'number' }, t))).toEqual(['done', 2, 0, 'open', 'done', 1, 'done', 'open', 'done', 'open', 0, 0, 0]);
+  expect(['120', '121', '12', '-6', '-5'].map((t) => read({ type: 'integer', minimum: -5, maximum: 120 }, t))).toEqual(['done', 2, 'done', 1, 'done']);
+  expect(['"ab"', '"ab" ', 'null', 'nul'].map((t) => read({ type: ['string', 'null'] }, t))).toEqual(['done', 4, 'done', 'open']);
+  // (objects stay the root where anyRoot is not asked, as response_format asks)
+  expect(() => JsonGrammar.fromSchema({ type: 'string' })).toThrow(/the reply must be an object/);
+});
+
 test('a schema\'s tokens: each token of an accepted object allowed in turn, then only the end; an enum allows its values alone', () => {
   const tok = torch.tokenizer;
   const grammar = JsonGrammar.fromSchema(SCHEMAS.person);

@@ -83,7 +83,7 @@ test('regex: each sampled reply matches as Python\'s re.fullmatch reads it where
   expect(fullmatch('[A-Z]{2}\\d{2}', contents)).toEqual(contents.map(() => true));
 });
 
-test('json: a JSON Schema (or its text) with any root but a bare scalar, and json_object; the replies are JSON the schema accepts', async () => {
+test('json: a JSON Schema (or its text) with any root, and json_object; the replies are JSON the schema accepts', async () => {
   const schema = { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, ok: { type: 'boolean' } }, required: ['id', 'ok'] }, minItems: 1, maxItems: 2 };
   const grammar = JsonGrammar.fromSchema(schema, { anyRoot: true });
   for (const field of [{ structured_outputs: { json: schema } }, { structured_outputs: { json: JSON.stringify(schema) } }, { guided_json: schema }]) {
@@ -117,6 +117,13 @@ test('json: a JSON Schema (or its text) with any root but a bare scalar, and jso
   }
   const bare = await post('/v1/completions', { prompt: 'Object:', max_tokens: 20, temperature: 1, seed: 10, n: 3, structured_outputs: { json: { type: 'object', properties: { meta: { type: 'object' } }, required: ['meta'] }, disable_additional_properties: true, disable_any_whitespace: true } });
   for (const c of bare.json.choices) expect(c.text).toBe('{"meta":{}}');
+  // (a bare value at the root, as vLLM takes it: an integer in range, one of an enum's values; a number ends where it is whole)
+  const age = await post('/v1/completions', { prompt: 'Age:', max_tokens: 8, temperature: 1, seed: 11, n: 6, structured_outputs: { json: { type: 'integer', minimum: 18, maximum: 99 } } });
+  for (const c of age.json.choices) {
+    expect({ text: c.text, stop: c.finish_reason }).toEqual({ text: expect.stringMatching(/^(1[89]|[2-9]\d)$/), stop: 'stop' });
+  }
+  const color = await post('/v1/completions', { prompt: 'Color:', max_tokens: 8, temperature: 1, seed: 12, n: 4, guided_json: { enum: ['red', 'green', 7, null] } });
+  for (const c of color.json.choices) expect(['"red"', '"green"', '7', 'null']).toContain(c.text);
   const o = await post('/v1/completions', { prompt: 'Object:', max_tokens: 40, temperature: 0.7, seed: 7, n: 3, structured_outputs: { json_object: true } });
   for (const c of o.json.choices) expect(readJsonPrefix(JsonGrammar.object(), Buffer.from(c.text))).toBe(c.finish_reason === 'stop' ? 'done' : 'open');
 });
@@ -209,7 +216,8 @@ test('what cannot be held, or asks two things at once, is a 400 that says what t
     [{ structured_outputs: { regex: 'a', whitespace_pattern: ' *' } }, /whitespace_pattern is not served/],
     [{ structured_outputs: { json: { type: 'object' }, disable_any_whitespace: 'yes' } }, /structured_outputs disable_any_whitespace must be true or false/],
     [{ structured_outputs: { json: 'not json' } }, /structured_outputs json: a string must be a JSON Schema's JSON text/],
-    [{ structured_outputs: { json: { type: 'string' } } }, /structured_outputs json: schema: the reply must be an object or an array \(a bare string, number or literal at the root is not served\)/],
+    [{ structured_outputs: { json: { type: 'integer', multipleOf: 2 } } }, /structured_outputs json: schema: 'multipleOf' is not served/],
+    [{ response_format: { type: 'json_schema', json_schema: { name: 'n', schema: { type: 'integer' } } } }, /response_format json_schema: schema: the reply must be an object/],
     [{ structured_outputs: { regex: 'a' }, ignore_eos: true }, /structured_outputs regex needs an end token/],
     [{ guided_choice: ['a'], min_tokens: 3 }, /guided_choice and min_tokens do not go together/],
     [{ structured_outputs: { pattern: 'a' } }, /unknown structured_outputs fields: pattern/],

@@ -136,6 +136,9 @@ test('structural tags by hand: free text up to a trigger, then the tag it begins
   expect(read(SPECS.first_in_a_tag, '<r>a <function=get_time>{"zone": "UTC"}</function> b</r>.')).toBe('<r>a <function=get_time>{"zone": "UTC"}</function>'.length);
   expect(read(SPECS.separated, '[<function=get_time>{"zone": "UTC"}</function>, <function=get_weather>{"city": "Oslo"}</function>]')).toBe('done');
   expect(read(SPECS.separated, '[]')).toBe('done');
+  // (a bare number or string inside a tag: it ends where the tag's end begins; a bounded number has no exponent, -0 is 0)
+  const scalars = { type: 'structural_tag', format: { type: 'sequence', elements: [{ type: 'tag', begin: '<n>', content: { type: 'json_schema', json_schema: { type: 'number', minimum: 0 } }, end: '</n>' }, { type: 'tag', begin: '<s>', content: { type: 'json_schema', json_schema: { type: 'string' } }, end: '</s>' }] } };
+  expect(['<n>12.5</n><s>"a</s>"</s>', '<n>-1</n>', '<n>-0</n>', '<n>1000</n><s>"x"', '<n>1.</n>', '<n>1e3</n>'].map((t) => read(scalars, t))).toEqual(['done', 4, 'open', 'open', 5, 4]);
   // (strict UTF-8 in free text)
   expect(readPrefix(StructuralTag.fromSpec(tools).machine(), [0x61, 0xc3, 0x28])).toBe(2);
   expect(readPrefix(StructuralTag.fromSpec(tools).machine(), [0xed, 0xa0, 0x80])).toBe(1);
@@ -162,7 +165,7 @@ test('a structural tag that cannot be held is refused, its place named', () => {
   expect(refused({ type: 'token', token: 5 })).toThrow(/format "token" is not served \(token-level formats are not served/);
   expect(refused({ type: 'dispatch', rules: [] })).toThrow(/format "dispatch" is not served \(write it as triggered_tags\)/);
   expect(refused({ type: 'json_schema', json_schema: weather, style: 'qwen_xml' })).toThrow(/format: style "qwen_xml" is not served/);
-  expect(refused({ type: 'json_schema', json_schema: { type: 'integer' } })).toThrow(/format.json_schema: schema: the reply must be an object or an array/);
+  expect(refused({ type: 'json_schema', json_schema: { type: 'integer', multipleOf: 2 } })).toThrow(/format.json_schema: schema: 'multipleOf' is not served/);
   expect(refused({ type: 'regex', pattern: '(?<=a)b' })).toThrow(/format.pattern: /);
   expect(refused({ type: 'tag', begin: '<a>', content: { type: 'grammar', grammar: 'start: "a"' }, end: '</a>' })).toThrow(/format.content.grammar: /);
   expect(refused({ type: 'sequence', elements: [] })).toThrow(/format.elements must be a non-empty list of formats/);

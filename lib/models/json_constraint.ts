@@ -78,8 +78,9 @@ export class JsonGrammar {
    * $ref (#/$defs/..., #/definitions/...), a string's pattern or format (date-time, date, time,
    * uuid, ipv4, email) and its minLength and maxLength, a number's or an integer's minimum, maximum,
    * exclusiveMinimum and exclusiveMaximum, prefixItems (a tuple's), allOf of one schema;
-   * annotations are read past. The root must be an object
-   * (or, with anyRoot, an object or an array: tool_choice "required"'s list of calls).
+   * annotations are read past. The root must be an object (or, with anyRoot, any value: an array
+   * of tool_choice "required"'s calls, a bare string or number as vLLM's structured outputs json
+   * takes it; a number at the root may end wherever it is a whole one).
    * noAdditional: no object has keys beyond those it lists unless additionalProperties says so,
    * also one that lists none (vLLM's disable_additional_properties); compact: as object()'s.
    */
@@ -195,12 +196,8 @@ export class JsonGrammar {
       return target;
     };
     const root = compile(schema, 'schema');
-    const rootIsObject = (n: Node): boolean => n.kind === 'object' || (opts.anyRoot === true && n.kind === 'array') || (n.kind === 'union' && n.options.length > 0 && n.options.every(rootIsObject));
-    if (!rootIsObject(root)) {
-      throw new Error(opts.anyRoot
-        ? 'schema: the reply must be an object or an array (a bare string, number or literal at the root is not served): give the schema type "object" or "array"'
-        : 'schema: the reply must be an object: give the schema type "object" (OpenAI\'s structured outputs ask the same)');
-    }
+    const rootIsObject = (n: Node): boolean => n.kind === 'object' || (n.kind === 'union' && n.options.length > 0 && n.options.every(rootIsObject));
+    if (!opts.anyRoot && !rootIsObject(root)) throw new Error('schema: the reply must be an object: give the schema type "object" (OpenAI\'s structured outputs ask the same)');
     return new JsonGrammar(root, opts.compact === true);
   }
 }
@@ -413,13 +410,12 @@ function feed(s: State, b: number): State[] {
         return !f.range || at ? [replaced(s, { ...f, sub, at })] : [];
       }
       // (a number ends where something else begins: what follows it, read by its container)
-      const inRange = !f.range || f.range.accepts(f.at!);
-      return ['zero', 'int', 'frac', 'expInt'].includes(f.sub) && inRange && s.up ? feed(completed(s.up), b) : [];
+      return endsHere(f) && s.up ? feed(completed(s.up), b) : [];
     }
     case 'literal': {
       const cands = f.cands.filter((c) => c[f.pos] === b);
       if (cands.length) return [replaced(s, { ...f, cands, pos: f.pos + 1 })];
-      return f.cands.some((c) => c.length === f.pos) && s.up ? feed(completed(s.up), b) : [];
+      return endsHere(f) && s.up ? feed(completed(s.up), b) : [];
     }
   }
 }
@@ -594,7 +590,17 @@ function keyOf(s: State): string {
   return key;
 }
 
-/** JSON's machine for token_constraint.ts: from a value of the grammar's root, done once it is closed. */
+/**
+ * Whether a number or a literal may end here (one at the root, with nothing after it to close it:
+ * a whole number in range, or one of the literal's texts read whole).
+ */
+function endsHere(f: Frame): boolean {
+  if (f.t === 'number') return ['zero', 'int', 'frac', 'expInt'].includes(f.sub) && (!f.range || f.range.accepts(f.at!));
+  if (f.t === 'literal') return f.cands.some((c) => c.length === f.pos);
+  return false;
+}
+
+/** JSON's machine for token_constraint.ts: from a value of the grammar's root, done once it is closed (or, a number or a literal at the root, once it is whole). */
 function machineOf(grammar: JsonGrammar): ByteMachine<State> {
   // (compact: whitespace only inside strings; its states keyed apart, as they allow other tokens)
   const compact = grammar.compact;
@@ -602,7 +608,7 @@ function machineOf(grammar: JsonGrammar): ByteMachine<State> {
     start: () => [{ frame: { t: 'value', node: grammar.root, space: -1 }, up: null }],
     feed: compact ? (s, b) => (isSpace(b) && s.frame.t !== 'string' ? [] : feed(s, b)) : feed,
     key: compact ? (s) => `c${keyOf(s)}` : keyOf,
-    accepts: (s) => s.frame.t === 'done',
+    accepts: (s) => s.frame.t === 'done' || (s.up === null && endsHere(s.frame)),
     // (inside a string of any text, not a key being matched, no escape or character under way: stringByte gives [s] back)
     absorbsPlainText: (s) => { const f = s.frame; return f.t === 'string' && f.free && f.raw === null && !f.check && !f.escape && !f.more; },
   };

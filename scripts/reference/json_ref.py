@@ -1,7 +1,8 @@
 """JSON objects and their near misses, and which texts are JSON objects, by Python's json module.
 
 stdin: {"make": {"seed": S, "count": N}} or {"check": [text, ...]} (texts as lists of byte values),
-or with a JSON Schema: {"make": {"seed": S, "count": N, "schema": {...}}}, {"check": [...], "schema": {...}}.
+or with a JSON Schema: {"make": {"seed": S, "count": N, "schema": {...}}}, {"check": [...], "schema": {...}}
+(with "any_root": true, any JSON value is read, not only an object).
 make: N texts as bytes: json.dumps of random objects (nested values; unicode, escapes, numbers in
 their forms; ensure_ascii either way; compact, spaced or indented), and as many copies with one
 byte inserted, deleted or replaced. check: for each text, whether it is one JSON object as the
@@ -65,7 +66,7 @@ def make(seed, count):
     return texts + mutated
 
 
-def is_object(data):
+def is_object(data, any_root=False):
     try:
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError:
@@ -80,7 +81,8 @@ def is_object(data):
         raise ValueError(name)
 
     try:
-        return isinstance(json.loads(text, parse_constant=no_constant), dict)
+        value = json.loads(text, parse_constant=no_constant)
+        return any_root or isinstance(value, dict)
     except ValueError:
         return False
 
@@ -194,6 +196,8 @@ def near_miss(value, rng):
             for x in v:
                 collect(x)
     collect(value)
+    if not objects:  # (a bare value at the root: another one in its place)
+        return rng.choice([1, "s", None, [], {}, True, 1.5, -11, 131, 10**20, "", "too long a text", "ab-1", 0.25])
     o = rng.choice(objects)
     keys = list(o)
     op = rng.random()
@@ -265,7 +269,7 @@ def in_order(schema, value, root, validator_for):
     return True
 
 
-def accepts(schema, data):
+def accepts(schema, data, any_root=False):
     import jsonschema
     from jsonschema import ValidationError
 
@@ -276,7 +280,7 @@ def accepts(schema, data):
         if validator.is_type(instance, "string") and not re.search(ecma, instance, re.ASCII):
             yield ValidationError("%r does not match %r" % (instance, pattern))
     Validator = jsonschema.validators.extend(jsonschema.Draft202012Validator, {"pattern": ascii_pattern})
-    if not is_object(data):
+    if not is_object(data, any_root):
         return False
 
     def unique(pairs):
@@ -478,7 +482,8 @@ def main():
         texts = make_for_schema(schema, m["seed"], m["count"]) if schema is not None else make(m["seed"], m["count"])
         json.dump({"texts": [list(t) for t in texts]}, sys.stdout)
     else:
-        json.dump({"objects": [accepts(schema, t) if schema is not None else is_object(t) for t in job["check"]]}, sys.stdout)
+        any_root = job.get("any_root", False)
+        json.dump({"objects": [accepts(schema, t, any_root) if schema is not None else is_object(t, any_root) for t in job["check"]]}, sys.stdout)
 
 
 if __name__ == "__main__":

@@ -627,7 +627,7 @@ const STRUCTURED_OPTIONS = ['disable_any_whitespace', 'disable_additional_proper
 
 /**
  * What the request holds its replies to: response_format's JSON, or vLLM's structured outputs: json
- * (a JSON Schema, or its text; any JSON value at the root but a bare scalar), regex (the whole reply
+ * (a JSON Schema, or its text; any JSON value at the root), regex (the whole reply
  * matches, as Python's re.fullmatch), choice (exactly one of the strings), grammar (what its root
  * rule derives: EBNF as xgrammar reads it), structural_tag (xgrammar's: a JSON object or its text),
  * json_object. Options that would change the language held to are refused.
