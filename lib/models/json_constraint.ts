@@ -204,10 +204,12 @@ export class JsonGrammar {
 
 const BOUNDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'];
 
-// The formats served, as the texts RFC 3339, RFC 4122 and RFC 791 write (a date's day within its
-// month, February 29 in leap years; years 0001-9999, as Python's datetime); an email address as a
-// dot-atom local part @ a domain of letter-digit-hyphen labels (stricter than JSON Schema's "email",
-// which asks only for an @: what a model is held to here is an address mail systems take).
+// The formats served, as the texts RFC 3339, RFC 4122, RFC 791, RFC 4291 (as RFC 3986 writes an
+// IPv6 address), RFC 3986 (uri, uri-reference) and RFC 6901 (json-pointer) write (a date's day
+// within its month, February 29 in leap years; years 0001-9999, as Python's datetime; no zone
+// after an IPv6 address); an email address as a dot-atom local part @ a domain of
+// letter-digit-hyphen labels (stricter than JSON Schema's "email", which asks only for an @: what a
+// model is held to here is an address mail systems take).
 const YEAR = '(?:000[1-9]|00[1-9]\\d|0[1-9]\\d{2}|[1-9]\\d{3})';
 const LEAP_YEAR = '(?:\\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)';
 const DATE = `(?:${YEAR}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\\d|30)|02-(?:0[1-9]|1\\d|2[0-8]))|${LEAP_YEAR}-02-29)`;
@@ -215,11 +217,29 @@ const TIME = '(?:[01]\\d|2[0-3]):[0-5]\\d:(?:[0-5]\\d|60)(?:\\.\\d+)?(?:[Zz]|[+-
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
 const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const IPV4 = `${OCTET}(?:\\.${OCTET}){3}`;
+const H16 = '[0-9A-Fa-f]{1,4}';
+const LS32 = `(?:${H16}:${H16}|${IPV4})`;
+// (RFC 3986's nine forms: the groups before and after "::", 8 in all or fewer with "::" for the rest)
+const IPV6 = `(?:(?:${H16}:){6}${LS32}|::(?:${H16}:){5}${LS32}|(?:${H16})?::(?:${H16}:){4}${LS32}|(?:(?:${H16}:){0,1}${H16})?::(?:${H16}:){3}${LS32}|(?:(?:${H16}:){0,2}${H16})?::(?:${H16}:){2}${LS32}|(?:(?:${H16}:){0,3}${H16})?::${H16}:${LS32}|(?:(?:${H16}:){0,4}${H16})?::${LS32}|(?:(?:${H16}:){0,5}${H16})?::${H16}|(?:(?:${H16}:){0,6}${H16})?::)`;
+// (RFC 3986's URI grammar: unreserved, percent-encoded and sub-delims characters in their places)
+const PCT = '%[0-9A-Fa-f]{2}';
+const PCHAR = `(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|${PCT})`;
+const SEGMENT_NZ_NC = `(?:[A-Za-z0-9._~!$&'()*+,;=@-]|${PCT})+`;
+const AUTHORITY = `(?:(?:[A-Za-z0-9._~!$&'()*+,;=:-]|${PCT})*@)?(?:\\[(?:${IPV6}|v[0-9A-Fa-f]+\\.[A-Za-z0-9._~!$&'()*+,;=:-]+)\\]|(?:[A-Za-z0-9._~!$&'()*+,;=-]|${PCT})*)(?::[0-9]*)?`;
+const PATH_ABSOLUTE = `/(?:${PCHAR}+(?:/${PCHAR}*)*)?`;
+const QUERY_FRAGMENT = `(?:\\?(?:${PCHAR}|[/?])*)?(?:#(?:${PCHAR}|[/?])*)?`;
+const URI = `[A-Za-z][A-Za-z0-9+.-]*:(?://${AUTHORITY}(?:/${PCHAR}*)*|${PATH_ABSOLUTE}|${PCHAR}+(?:/${PCHAR}*)*)?${QUERY_FRAGMENT}`;
+const RELATIVE_REF = `(?://${AUTHORITY}(?:/${PCHAR}*)*|${PATH_ABSOLUTE}|${SEGMENT_NZ_NC}(?:/${PCHAR}*)*)?${QUERY_FRAGMENT}`;
 const FORMATS: Record<string, string> = {
   'date-time': `${DATE}[Tt]${TIME}`, date: DATE, time: TIME,
   uuid: '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}',
-  ipv4: `${OCTET}(?:\\.${OCTET}){3}`,
+  ipv4: IPV4,
+  ipv6: IPV6,
   email: `${ATOM}(?:\\.${ATOM})*@(?:${LABEL}\\.)+[A-Za-z]{2,63}`,
+  uri: URI,
+  'uri-reference': `(?:${URI}|${RELATIVE_REF})`,
+  'json-pointer': '(?:/(?:[^~/]|~[01])*)*',
 };
 const formatGrammars = new Map<string, RegexGrammar>();
 

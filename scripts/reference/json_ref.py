@@ -299,7 +299,7 @@ def accepts(schema, data, any_root=False):
 
 # ---- string formats: the texts each is made of, and which are one (an oracle each) ----
 
-FORMATS = ["date-time", "date", "time", "uuid", "ipv4", "email"]
+FORMATS = ["date-time", "date", "time", "uuid", "ipv4", "ipv6", "email", "uri", "uri-reference", "json-pointer"]
 
 
 def format_instance(fmt, rng):
@@ -327,6 +327,29 @@ def format_instance(fmt, rng):
         return u.upper() if rng.random() < 0.3 else u
     if fmt == "ipv4":
         return ".".join(str(rng.choice([0, 1, 9, 10, 99, 100, 199, 200, 249, 250, 255, rng.randint(0, 255)])) for _ in range(4))
+    if fmt == "ipv6":
+        groups = ["%x" % rng.choice([0, 1, 0xff, 0xabcd, rng.getrandbits(16)]) for _ in range(8)]
+        groups = [g.upper() if rng.random() < 0.2 else g.zfill(rng.randint(len(g), 4)) for g in groups]
+        if rng.random() < 0.2:  # (an IPv4 address in the last 32 bits)
+            groups[6:] = [".".join(str(rng.randint(0, 255)) for _ in range(4))]
+        if rng.random() < 0.7:  # ("::" for a run of groups, at either end or inside)
+            i = rng.randint(0, len(groups) - 1)
+            j = rng.randint(i + 1, len(groups))
+            return ":".join(groups[:i]) + "::" + ":".join(groups[j:])
+        return ":".join(groups)
+    if fmt in ("uri", "uri-reference"):
+        chars = "abcXYZ019-._~!$&'()*+,;=:@"
+        seg = lambda nz: "".join(rng.choice(chars) if rng.random() < 0.9 else "%%%02X" % rng.randint(0, 255) for _ in range(rng.randint(1 if nz else 0, 5)))
+        host = rng.choice(["example.com", "a-b.org", "127.0.0.1", "[::1]", "[2001:db8::7]", "[v7.x:y]", "", "%41b"])
+        authority = "//" + rng.choice(["", "user:pw@", "%7E@"]) + host + rng.choice(["", ":", ":8080"])
+        path = rng.choice([authority + "".join("/" + seg(False) for _ in range(rng.randint(0, 2))), "/" + seg(True) + "/" + seg(False), seg(True), ""])
+        tail = rng.choice(["", "?" + seg(False) + "/?", "#" + seg(False), "?a=1#f"])
+        if fmt == "uri-reference" and rng.random() < 0.5:
+            return rng.choice([path, "./" + seg(False), "../a/b", "?" + seg(False), "#x"]) + tail
+        return rng.choice(["http", "https", "urn", "a+b.c-d", "X1"]) + ":" + path + tail
+    if fmt == "json-pointer":
+        token = lambda: "".join(rng.choice(["a", "b", "~0", "~1", "é", "東", " ", "0", '"', "\\"]) for _ in range(rng.randint(0, 4)))
+        return "".join("/" + token() for _ in range(rng.randint(0, 3)))
     if fmt == "email":
         atom = lambda: "".join(rng.choice("abcXYZ09!#$%&'*+/=?^_`{|}~-") for _ in range(rng.randint(1, 6)))
         label = lambda: rng.choice(["a", "mail", "x-1", "b2b", "9z"])
@@ -361,7 +384,12 @@ def make_formats(seed, count):
                   "date-time": ["2024-02-30T00:00:00Z", "2024-01-01 00:00:00Z", "2024-01-01T00:00:00", "2023-02-29t23:59:60z"],
                   "ipv4": ["256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1.2.3.04", "0.0.0.0"],
                   "uuid": ["123e4567e89b12d3a456426614174000", "{123e4567-e89b-12d3-a456-426614174000}", "123e4567-e89b-12d3-a456-42661417400g"],
-                  "email": ["a@b", "@b.org", "a@.org", "a..b@c.org", "a@b-.org", "a@b.c"]}.get(fmt, [])
+                  "email": ["a@b", "@b.org", "a@.org", "a..b@c.org", "a@b-.org", "a@b.c"],
+                  "ipv6": ["::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1::2::3", "12345::",
+                           "fe80::1%eth0", "::ffff:1.2.3.4", "::ffff:01.2.3.4", "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", ":1::", "1:"],
+                  "uri": ["http://a b", "//x", "a:", "1a:b", "http://[::1", "http://[::1]x/", "a:%zz", "a:%4", "http://x:y", "mailto:a@b.c"],
+                  "uri-reference": ["", "a:b", ":a", "a/b:c", "%g0", "[x]", "//[v1.a]", "?#"],
+                  "json-pointer": ["", "/", "a", "/~", "/~2", "/~01", "//"]}.get(fmt, [])
         out[fmt] = texts
     return out
 
