@@ -222,7 +222,7 @@ test('a schema\'s tokens: each token of an accepted object allowed in turn, then
 
 test('what a schema asks that a reply cannot be held to is refused, by name, never read past', () => {
   const refused: [unknown, RegExp][] = [
-    [{ type: 'object', properties: { d: { type: 'string', format: 'uri' } } }, /schema\.properties\.d\.format "uri" is not served/],
+    [{ type: 'object', properties: { d: { type: 'string', format: 'duration' } } }, /schema\.properties\.d\.format "duration" is not served/],
     [{ type: 'object', properties: { n: { type: 'number', minimum: 9, exclusiveMaximum: 9 } } }, /properties\.n: no number is in \[9, 9\)/],
     [{ type: 'object', properties: { n: { type: 'number', minimum: 1e-40, maximum: 2e-40 } } }, /properties\.n: no number is in \[1e-40, 2e-40\] written in at most 32 characters/],
     [{ type: 'object', properties: { n: { type: 'number', exclusiveMinimum: 1e200 } } }, /properties\.n: no number is in \(1e\+200, inf\) written in at most 32 characters/],

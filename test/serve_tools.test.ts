@@ -222,7 +222,7 @@ test('response_format json_object and json_schema: the reply is held to a JSON o
     expect({ finish: c.finish_reason, object: whole[i], read: readJsonPrefix(JsonGrammar.object(), Buffer.from(c.text, 'utf8')) }).toEqual(c.finish_reason === 'stop' ? { finish: 'stop', object: true, read: 'done' } : { finish: 'length', object: false, read: 'open' });
   });
   for (const [extra, message] of [
-    [{ response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { type: 'object', properties: { t: { type: 'string', format: 'uri' } } } } } }, /^response_format json_schema: schema\.properties\.t\.format "uri" is not served/],
+    [{ response_format: { type: 'json_schema', json_schema: { name: 'w', schema: { type: 'object', properties: { t: { type: 'string', format: 'hostname' } } } } } }, /^response_format json_schema: schema\.properties\.t\.format "hostname" is not served/],
     [{ response_format: { type: 'json_schema', json_schema: { name: 'w' } } }, /^response_format json_schema needs "json_schema": \{"name": \.\.\., "schema": \{\.\.\.\}\}/],
     [{ response_format: { type: 'xml' } }, /^response_format must be \{"type": "json_object"\}, \{"type": "json_schema"/],
     [{ response_format: { type: 'json_object' }, ignore_eos: true }, /response_format needs an end token to stop at once the reply is whole: leave out ignore_eos/],
@@ -268,7 +268,7 @@ test('tool_choice "required" and a named function: the reply held to calls (vLLM
     [{ tool_choice: { type: 'function', function: { name: 'get_news' } } }, /^Tool 'get_news' has not been passed in `tools`\.$/],
     [{ tool_choice: { type: 'function', function: {} } }, /a named tool_choice is \{"type": "function", "function": \{"name": \.\.\.\}\}/],
     [{ tool_choice: 'required', response_format: { type: 'json_object' } }, /response_format and tool_choice "required" \(or a named function\) do not go together/],
-    [{ tool_choice: 'required', tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { d: { type: 'string', format: 'uri' } } } } }] }, /^tool_choice "required": the tools' parameters: .*format "uri" is not served/],
+    [{ tool_choice: 'required', tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { d: { type: 'string', format: 'hostname' } } } } }] }, /^tool_choice "required": the tools' parameters: .*format "hostname" is not served/],
   ] as [Record<string, unknown>, RegExp][]) {
     const r = await post('/v1/chat/completions', { ...body, ...extra });
     expect({ extra, status: r.status }).toEqual({ extra, status: 400 });
