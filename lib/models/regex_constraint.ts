@@ -252,11 +252,75 @@ function naturals(a: number, b: number): Re {
 
 interface NfaNode { eps: number[]; edges: { ranges: Ranges; to: number }[] }
 const MAX_NFA_NODES = 50_000;
+// (a bound on a text's length, in characters: JSON Schema's minLength / maxLength, a number's text)
+const MAX_LENGTH = 100_000;
+
+/**
+ * A grammar's length bounds: min, max (Infinity: none), cap (max, or min where there is none:
+ * counts past it are alike), and for each node the numbers of characters, 0 to cap, in which the
+ * end can be reached from it (a bit each; where there is no max, cap stands for cap or more).
+ */
+interface Lengths { min: number; max: number; cap: number; reach: Uint32Array[] }
+
+/**
+ * The nodes' reach (see Lengths), a count at a time: the nodes that end in exactly k characters
+ * are those that reach, by empty steps, a node with an edge into one that ends in k - 1. Where
+ * there is no max, cap stands for cap or more: the nodes that reach (by any steps) one that ends in
+ * exactly cap.
+ */
+function lengthsOf(nodes: NfaNode[], accept: number, min: number, max: number): Lengths {
+  const cap = max === Infinity ? min : max;
+  const reach = nodes.map(() => new Uint32Array((cap >> 5) + 1));
+  const epsInto: number[][] = nodes.map(() => []), edgeInto: number[][] = nodes.map(() => []);
+  nodes.forEach((n, from) => {
+    for (const to of n.eps) epsInto[to].push(from);
+    for (const e of n.edges) edgeInto[e.to].push(from);
+  });
+  /** The nodes that reach one of `from` by empty steps (or, anySteps, by any), marked in a fresh array. */
+  const backwards = (from: number[], anySteps: boolean): Uint8Array => {
+    const seen = new Uint8Array(nodes.length);
+    const todo = from.filter((n) => !seen[n] && (seen[n] = 1));
+    while (todo.length) {
+      const n = todo.pop()!;
+      for (const list of anySteps ? [epsInto[n], edgeInto[n]] : [epsInto[n]]) {
+        for (const p of list) if (!seen[p]) { seen[p] = 1; todo.push(p); }
+      }
+    }
+    return seen;
+  };
+  let layer = backwards([accept], false);
+  for (let k = 0; ; k++) {
+    const last = k === cap;
+    const marked = last && max === Infinity ? backwards(layer.reduce<number[]>((list, on, n) => (on ? [...list, n] : list), []), true) : layer;
+    marked.forEach((on, n) => { if (on) reach[n][k >> 5] |= 1 << (k & 31); });
+    if (last) break;
+    const before: number[] = [];
+    layer.forEach((on, n) => { if (on) for (const p of edgeInto[n]) before.push(p); });
+    if (!before.length) break; // (no node ends in more characters)
+    layer = backwards(before, false);
+  }
+  return { min, max, cap, reach };
+}
+
+/** Whether a bit from lo to hi is set. */
+function anyBit(bits: Uint32Array, lo: number, hi: number): boolean {
+  for (let k = lo; k <= hi; k++) {
+    const w = bits[k >> 5];
+    if (!w) {
+      k = (k | 31); // (a word without bits: on to the next)
+      continue;
+    }
+    if ((w >>> (k & 31)) & 1) return true;
+  }
+  return false;
+}
 
 /** A set of machine nodes (those with an edge, or the accepting one) and a character's first bytes while it is not whole. */
 export interface RegexState {
   readonly nodes: number[];
   readonly pending: number[];
+  /** characters read, where the grammar bounds its texts' length (up to its cap) */
+  readonly count: number;
   readonly key: string;
   /** the steps taken from it, by byte, each as the list the machine's feed returns ([] or [the state]) */
   readonly steps: (RegexState[] | undefined)[];
@@ -270,47 +334,38 @@ export class RegexGrammar {
   private readonly id = nextGrammarId++;
   private readonly nodes: NfaNode[] = [];
   private accept = -1;
+  private readonly startNode: number;
   private readonly begin: RegexState;
+  private readonly lengths: Lengths | null = null;
   // (the states met, one object a key: the steps kept on each are found again by whoever meets it)
   private readonly states = new Map<string, RegexState>();
 
-  private constructor(re: Re | null, built?: { nodes: NfaNode[]; start: number; accept: number }) {
-    let start: number;
+  private constructor(re: Re | null, built?: { nodes: NfaNode[]; start: number; accept: number; lengths: [number, number] }) {
     if (built) {
-      this.nodes.push(...built.nodes);
-      start = built.start;
+      this.nodes = built.nodes; // (shared with the grammar it bounds: read, never changed)
+      this.startNode = built.start;
       this.accept = built.accept;
+      this.lengths = lengthsOf(this.nodes, this.accept, ...built.lengths);
     } else {
-      start = this.node();
-      this.accept = this.build(re!, start);
+      this.startNode = this.node();
+      this.accept = this.build(re!, this.startNode);
+      this.prune();
     }
-    this.prune();
-    this.begin = this.state(this.closure([start]), []);
+    this.begin = this.state(this.live(this.closure([this.startNode]), 0), [], 0);
     if (!this.begin.nodes.length) throw new Error(built ? 'no text matches the pattern within those lengths' : 'the pattern matches no reply at all (an empty character class?)');
   }
 
   /**
    * The texts of this grammar's that are also min to max characters long (JSON Schema's pattern or
-   * format with minLength / maxLength): its machine with a count of characters read beside each
-   * node, up to max (or, without one, up to min, where it stays).
+   * format with minLength / maxLength): the same machine, with a count of characters read beside
+   * each state (up to max, or, without one, up to min, where it stays), and kept to the nodes from
+   * which the end can still be reached in a number of characters the bounds allow.
    */
   withLength(min: number, max: number): RegexGrammar {
-    const cap = max === Infinity ? min : max;
-    const size = this.nodes.length * (cap + 1);
-    if (size > MAX_NFA_NODES) throw new Error(`the pattern with lengths up to ${cap} is too large to hold a reply to (over ${MAX_NFA_NODES} machine states): use a smaller maxLength`);
-    const at = (n: number, k: number) => n * (cap + 1) + k;
-    const nodes: NfaNode[] = [];
-    this.nodes.forEach((n, i) => {
-      for (let k = 0; k <= cap; k++) {
-        const next = max === Infinity ? Math.min(k + 1, cap) : k + 1;
-        nodes[at(i, k)] = { eps: n.eps.map((to) => at(to, k)), edges: next <= cap ? n.edges.map((e) => ({ ranges: e.ranges, to: at(e.to, next) })) : [] };
-      }
-    });
-    // (the one accepting node: the end's copies with at least min characters read, joined)
-    const accept = nodes.length;
-    nodes.push({ eps: [], edges: [] });
-    for (let k = min; k <= cap; k++) nodes[at(this.accept, k)].eps.push(accept);
-    return new RegexGrammar(null, { nodes, start: at(0, 0), accept }); // (the start is node 0: the first made)
+    const [lo, hi] = this.lengths ? [Math.max(min, this.lengths.min), Math.min(max, this.lengths.max)] : [min, max];
+    if (lo > hi) throw new Error(`no text is ${lo} to ${hi} characters long`);
+    if ((hi === Infinity ? lo : hi) > MAX_LENGTH) throw new Error(`a length bound over ${MAX_LENGTH} is not served`);
+    return new RegexGrammar(null, { nodes: this.nodes, start: this.startNode, accept: this.accept, lengths: [lo, hi] });
   }
 
   /** The replies Python's re.fullmatch(pattern, reply) accepts (the pattern language above). */
@@ -418,15 +473,32 @@ export class RegexGrammar {
     return kept.sort((a, b) => a - b);
   }
 
-  /** The state of these nodes and pending bytes: one object a key, its steps kept on it (the machine lazily made a DFA). */
-  private state(nodes: number[], pending: number[]): RegexState {
-    const key = `r${this.id}:${nodes.join(',')}/${pending.join(',')}`;
+  /** The state of these nodes, pending bytes and count: one object a key, its steps kept on it (the machine lazily made a DFA). */
+  private state(nodes: number[], pending: number[], count: number): RegexState {
+    const key = `r${this.id}:${nodes.join(',')}/${pending.join(',')}${this.lengths ? `#${count}` : ''}`;
     let s = this.states.get(key);
     if (!s) {
       if (this.states.size > 200_000) this.states.clear(); // (states already out keep their steps)
-      this.states.set(key, (s = { nodes, pending, key, steps: new Array(256) }));
+      this.states.set(key, (s = { nodes, pending, count, key, steps: new Array(256) }));
     }
     return s;
+  }
+
+  /** The count after one more character (-1: the bounds allow no more). */
+  private nextCount(count: number): number {
+    const l = this.lengths;
+    if (!l) return 0;
+    if (l.max === Infinity) return Math.min(count + 1, l.cap);
+    return count < l.max ? count + 1 : -1;
+  }
+
+  /** The nodes from which the end can still be reached within the length bounds, `count` characters read. */
+  private live(nodes: number[], count: number): number[] {
+    const l = this.lengths;
+    if (!l) return nodes;
+    if (count < 0) return [];
+    const lo = Math.max(0, l.min - count), hi = l.max === Infinity ? l.cap : l.max - count;
+    return nodes.filter((n) => anyBit(l.reach[n], lo, hi));
   }
 
   /** The state after character c, or null where none of the nodes reads it. */
@@ -434,15 +506,21 @@ export class RegexGrammar {
     const to: number[] = [];
     for (const n of s.nodes) for (const e of this.nodes[n].edges) if (inRanges(e.ranges, c)) to.push(e.to);
     if (!to.length) return null;
-    const nodes = this.closure(to);
-    return nodes.length ? this.state(nodes, []) : null;
+    const count = this.nextCount(s.count);
+    const nodes = this.live(this.closure(to), count);
+    return nodes.length ? this.state(nodes, [], count) : null;
+  }
+
+  /** Whether some node reads a character in one of these ranges and goes on to a node that can still end. */
+  private readsInto(s: RegexState, ranges: [number, number][]): boolean {
+    const count = this.nextCount(s.count);
+    return s.nodes.some((n) => this.nodes[n].edges.some((e) => ranges.some(([lo, hi]) => overlaps(e.ranges, lo, hi)) && (!this.lengths || this.live(this.closure([e.to]), count).length > 0)));
   }
 
   /** Whether some node reads a character whose UTF-8 begins with these bytes. */
   private mayRead(s: RegexState, pending: number[]): boolean {
     const span = utf8Span(pending);
-    if (!span) return false;
-    return s.nodes.some((n) => this.nodes[n].edges.some((e) => span.some(([lo, hi]) => overlaps(e.ranges, lo, hi))));
+    return span !== null && this.readsInto(s, span);
   }
 
   private feed(s: RegexState, b: number): RegexState | null {
@@ -453,7 +531,7 @@ export class RegexGrammar {
       const c = decodeUtf8(pending);
       return c === null ? null : this.afterChar(s, c);
     }
-    return this.mayRead(s, pending) ? this.state(s.nodes, pending) : null;
+    return this.mayRead(s, pending) ? this.state(s.nodes, pending, s.count) : null;
   }
 
   // ---- stepped from outside: by token_constraint.ts, and by json_constraint.ts inside a JSON string or number ----
@@ -478,7 +556,7 @@ export class RegexGrammar {
 
   /** Whether the state reads some character in [lo, hi] (a JSON \\u escape not yet whole). */
   canRead(s: RegexState, lo: number, hi: number): boolean {
-    return !s.pending.length && s.nodes.some((n) => this.nodes[n].edges.some((e) => overlaps(e.ranges, lo, hi)));
+    return !s.pending.length && this.readsInto(s, [[lo, hi]]);
   }
 
   /** The state after a whole character (a JSON escape's), or null. */
@@ -487,7 +565,7 @@ export class RegexGrammar {
   }
 
   accepts(s: RegexState): boolean {
-    return !s.pending.length && s.nodes.includes(this.accept);
+    return !s.pending.length && s.nodes.includes(this.accept) && (!this.lengths || s.count >= this.lengths.min);
   }
 
   /** This grammar as token_constraint.ts's machine. */
