@@ -291,15 +291,22 @@ function lengthsOf(nodes: NfaNode[], accept: number, min: number, max: number): 
   let layer = backwards([accept], false);
   for (let k = 0; ; k++) {
     const last = k === cap;
-    const marked = last && max === Infinity ? backwards(layer.reduce<number[]>((list, on, n) => (on ? [...list, n] : list), []), true) : layer;
+    const marked = last && max === Infinity ? backwards(onesOf(layer), true) : layer;
     marked.forEach((on, n) => { if (on) reach[n][k >> 5] |= 1 << (k & 31); });
     if (last) break;
     const before: number[] = [];
-    layer.forEach((on, n) => { if (on) for (const p of edgeInto[n]) before.push(p); });
+    for (let n = 0; n < layer.length; n++) if (layer[n]) for (const p of edgeInto[n]) before.push(p);
     if (!before.length) break; // (no node ends in more characters)
     layer = backwards(before, false);
   }
   return { min, max, cap, reach };
+}
+
+/** The nodes marked. */
+function onesOf(marks: Uint8Array): number[] {
+  const out: number[] = [];
+  marks.forEach((on, n) => { if (on) out.push(n); });
+  return out;
 }
 
 /** Whether a bit from lo to hi is set. */
