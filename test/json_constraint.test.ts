@@ -201,6 +201,46 @@ test('any root (vLLM\'s structured outputs json, a structural tag\'s json_schema
   expect(() => JsonGrammar.fromSchema({ type: 'string' })).toThrow(/the reply must be an object/);
 });
 
+test('minProperties and maxProperties (xgrammar holds them; Pydantic\'s dict with min_length / max_length): objects read whole exactly where python3-jsonschema accepts them; every prefix left open finished into one it accepts', () => {
+  const sized: Record<string, unknown> = {
+    listedAtLeast2: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' }, c: { type: 'boolean' } }, required: ['a'], minProperties: 2 },
+    listedAtMost2: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' }, c: { type: 'boolean' }, d: { type: 'null' } }, required: ['c'], maxProperties: 2 },
+    dict1to3: { type: 'object', additionalProperties: { type: 'integer' }, minProperties: 1, maxProperties: 3 },
+    mixed2to3: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'string' } }, required: ['a'], additionalProperties: true, minProperties: 2, maxProperties: 3 },
+  };
+  const alphabet = [...'"}]:,0123456789abcdtruefalsn{[ '].map((c) => c.charCodeAt(0)).concat([0x80, 0x90, 0xa0]);
+  for (const [name, schema] of Object.entries(sized)) {
+    const grammar = JsonGrammar.fromSchema(schema);
+    const texts: number[][] = python({ make: { seed: 21, count: 120, schema } }).texts;
+    const accepted: boolean[] = python({ check: texts, schema }).objects;
+    expect({ name, some: accepted.filter(Boolean).length > 20, notAll: accepted.filter((a) => !a).length > 20 }).toEqual({ name, some: true, notAll: true });
+    const finished: number[][] = [];
+    texts.forEach((t, i) => {
+      const text = Buffer.from(t).toString('utf8');
+      expect({ name, text, done: readJsonPrefix(grammar, t) === 'done' }).toEqual({ name, text, done: accepted[i] });
+      // (a few prefixes left open, finished the shortest way by the machine)
+      for (const n of [Math.floor(t.length / 2), t.length - 1]) {
+        if (n <= 0 || readJsonPrefix(grammar, t.slice(0, n)) !== 'open') continue;
+        const tail = shortestFinish(grammar.machine(), t.slice(0, n), alphabet, 3000);
+        if (tail === undefined) continue;
+        expect({ name, prefix: Buffer.from(t.slice(0, n)).toString(), finished: tail !== null }).toEqual({ name, prefix: Buffer.from(t.slice(0, n)).toString(), finished: true });
+        finished.push([...t.slice(0, n), ...tail!]);
+      }
+    });
+    expect(finished.length).toBeGreaterThan(60);
+    const finishedOk: boolean[] = python({ check: finished, schema }).objects;
+    finished.forEach((t, i) => expect({ name, text: Buffer.from(t).toString(), ok: finishedOk[i] }).toEqual({ name, text: Buffer.from(t).toString(), ok: true }));
+  }
+  const read = (schema: unknown, text: string) => readJsonPrefix(JsonGrammar.fromSchema(schema), Buffer.from(text));
+  const two = { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' }, c: { type: 'integer' } }, maxProperties: 2 };
+  expect(['{"a": 1, "c": 3}', '{"a": 1, "b": 2, ', '{"a": 1, "b": 2}', '{}'].map((t) => read(two, t))).toEqual(['done', 15, 'done', 'done']);
+  // (minProperties 2 of a, b listed with none other allowed: a skipped, only b is left and one key is too few, so the first key must be a)
+  const both = { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, minProperties: 2 };
+  expect(['{"b"', '{"a": 1}', '{"a": 1, "b": 2}'].map((t) => read(both, t))).toEqual([2, 7, 'done']);
+  expect(() => JsonGrammar.fromSchema({ type: 'object', properties: { a: {} }, additionalProperties: false, minProperties: 2 })).toThrow(/no object fits: it needs 2 keys .* and may have 1/);
+  expect(() => JsonGrammar.fromSchema({ type: 'object', properties: { a: {}, b: {} }, required: ['a', 'b'], maxProperties: 1 })).toThrow(/no object fits: it needs 2 keys/);
+});
+
 test('a schema\'s tokens: each token of an accepted object allowed in turn, then only the end; an enum allows its values alone', () => {
   const tok = torch.tokenizer;
   const grammar = JsonGrammar.fromSchema(SCHEMAS.person);

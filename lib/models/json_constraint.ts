@@ -22,7 +22,7 @@ import { numberRange, type NumberBound } from './number_range';
 // ---- what a schema compiles to ----
 
 type Node =
-  | { id: number; kind: 'object'; props: Prop[]; additional: Node | null }
+  | { id: number; kind: 'object'; props: Prop[]; additional: Node | null; minProps: number; maxProps: number }
   | { id: number; kind: 'array'; prefix: Node[]; items: Node | null; min: number; max: number } // (prefix: prefixItems, a tuple's; items: the rest, null: none)
   | { id: number; kind: 'string'; values: number[][] | null; check: RegexGrammar | null } // (values: the raw bytes each allowed string has between its quotes; check: what its text must match, pattern or format and lengths)
   | { id: number; kind: 'number'; integer: boolean; range: RegexGrammar | null } // (range: the texts allowed by minimum and maximum)
@@ -42,7 +42,7 @@ function node<K extends Node['kind']>(kind: K, fields: Omit<Extract<Node, { kind
 
 /** Any JSON value (an object of any keys, an array of anything, ...). */
 const ANY: Node = node('union', { options: [] });
-const ANY_OBJECT = node('object', { props: [], additional: ANY });
+const ANY_OBJECT = node('object', { props: [], additional: ANY, minProps: 0, maxProps: Infinity });
 (ANY as { options: Node[] }).options.push(
   ANY_OBJECT, node('array', { prefix: [], items: ANY, min: 0, max: Infinity }), node('string', { values: null, check: null }), node('number', { integer: false, range: null }),
   node('literal', { texts: ['true', 'false', 'null'].map(bytesOf) }),
@@ -51,7 +51,7 @@ const ANY_OBJECT = node('object', { props: [], additional: ANY });
 /** Keywords that only describe: read past. */
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', '$schema', '$id', '$comment', 'deprecated', 'readOnly', 'writeOnly', '$defs', 'definitions']);
 const TYPE_KEYWORDS: Record<string, string[]> = {
-  object: ['properties', 'required', 'additionalProperties'],
+  object: ['properties', 'required', 'additionalProperties', 'minProperties', 'maxProperties'],
   array: ['items', 'prefixItems', 'minItems', 'maxItems'],
   string: ['minLength', 'maxLength', 'pattern', 'format'], integer: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'],
   number: ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum'], boolean: [], null: [],
@@ -74,7 +74,7 @@ export class JsonGrammar {
 
   /**
    * The objects a JSON Schema accepts: type (one or a list; nullable), properties, required,
-   * additionalProperties, items, minItems, maxItems, enum, const, anyOf, oneOf (as anyOf), local
+   * additionalProperties, minProperties, maxProperties, items, minItems, maxItems, enum, const, anyOf, oneOf (as anyOf), local
    * $ref (#/$defs/..., #/definitions/...), a string's pattern or format (date-time, date, time,
    * uuid, ipv4, email) and its minLength and maxLength, a number's or an integer's minimum, maximum,
    * exclusiveMinimum and exclusiveMaximum, prefixItems (a tuple's), allOf of one schema;
@@ -153,7 +153,11 @@ export class JsonGrammar {
       // (no properties given: any keys, as JSON Schema; properties given: only those unless additionalProperties says more, as xgrammar's strict mode)
       const extra = s.additionalProperties;
       const additional = extra === undefined ? (s.properties !== undefined || opts.noAdditional ? null : ANY) : extra === false ? null : compile(extra, `${where}.additionalProperties`);
-      return node('object', { props, additional });
+      // (minProperties / maxProperties, as xgrammar holds them: how many keys the object writes)
+      const minProps = count(s.minProperties, 0, `${where}.minProperties`), maxProps = count(s.maxProperties, Infinity, `${where}.maxProperties`);
+      const most = additional ? maxProps : Math.min(maxProps, props.length), least = Math.max(minProps, required.length);
+      if (least > most) throw new Error(`${where}: no object fits: it needs ${least} keys (minProperties or required) and may have ${most} (maxProperties, or the properties listed${additional ? '' : ' with no others allowed'})`);
+      return node('object', { props, additional, minProps, maxProps });
     };
     const constants = (values: unknown, where: string): Node => {
       if (!Array.isArray(values) || !values.length) throw new Error(`${where} must be a non-empty list`);
@@ -339,7 +343,7 @@ function count(v: unknown, fallback: number, where: string): number {
  */
 type Frame =
   | { t: 'value'; node: Node; space: number } // a value of `node` comes next
-  | { t: 'object'; node: Extract<Node, { kind: 'object' }>; phase: 'first' | 'key' | 'colon' | 'after'; next: number; prop: number; space: number }
+  | { t: 'object'; node: Extract<Node, { kind: 'object' }>; phase: 'first' | 'key' | 'colon' | 'after'; next: number; prop: number; count: number; space: number }
   | { t: 'array'; node: Extract<Node, { kind: 'array' }>; phase: 'first' | 'after'; count: number; space: number }
   | { t: 'string'; free: boolean; cands: number[][] | null; pos: number; raw: string | null; escape: number; lo: number; hi: number; more: number; check: Check | null }
   | { t: 'number'; integer: boolean; sub: NumberPart; range: RegexGrammar | null; at: RegexState | null }
@@ -376,21 +380,38 @@ function spaced(space: number, b: number): number | null {
 function completed(up: State | null): State {
   if (!up) return DONE;
   const f = up.frame;
-  if (f.t === 'object') return replaced(up, { ...f, phase: 'after', prop: -1, space: 0 });
+  if (f.t === 'object') return replaced(up, { ...f, phase: 'after', prop: -1, count: keyCount(f.node, f.count + 1), space: 0 });
   if (f.t === 'array') return replaced(up, { ...f, phase: 'after', count: f.count + 1, space: 0 });
   throw new Error('json_constraint: a value completed inside a frame that holds none');
 }
 
-/** The properties whose key may come next: in the schema's order, up to the first required one still to come. */
+/** An object's count of keys as its state keeps it: past minProperties, where there is no maxProperties, counts are alike. */
+const keyCount = (n: Extract<Node, { kind: 'object' }>, count: number) => (n.maxProps === Infinity ? Math.min(count, n.minProps) : count);
+
+/** How many required properties are still to come (at or after `next`). */
+const requiredLeft = (f: Extract<Frame, { t: 'object' }>) => f.node.props.reduce((k, p, i) => k + (i >= f.next && p.required ? 1 : 0), 0);
+
+/**
+ * The properties whose key may come next: in the schema's order, up to the first required one
+ * still to come; and of those, the ones that leave room within maxProperties for the required ones
+ * after them and, where no other keys are allowed, enough listed ones after them for minProperties.
+ */
 function keyChoices(f: Extract<Frame, { t: 'object' }>): Prop[] {
   const props = f.node.props;
   let end = f.next;
   while (end < props.length && !props[end].required) end++;
-  return props.slice(f.next, end + 1);
+  const left = requiredLeft(f);
+  return props.slice(f.next, end + 1).filter((p, k) => {
+    const i = f.next + k;
+    return f.count + 1 + left - (p.required ? 1 : 0) <= f.node.maxProps && (f.node.additional !== null || f.count + props.length - i >= f.node.minProps);
+  });
 }
 
-/** Whether an object may close here: no required property left at or after `next`. */
-const mayClose = (f: Extract<Frame, { t: 'object' }>) => !f.node.props.some((p, i) => i >= f.next && p.required);
+/** Whether a key not listed may come next: others are allowed, and one more leaves room for the required ones still to come. */
+const freeKeyMayCome = (f: Extract<Frame, { t: 'object' }>) => f.node.additional !== null && f.count + 1 + requiredLeft(f) <= f.node.maxProps;
+
+/** Whether an object may close here: no required property left at or after `next`, and minProperties written. */
+const mayClose = (f: Extract<Frame, { t: 'object' }>) => requiredLeft(f) === 0 && f.count >= f.node.minProps;
 
 /** The states after byte b (none: b cannot come next). */
 function feed(s: State, b: number): State[] {
@@ -406,14 +427,14 @@ function feed(s: State, b: number): State[] {
     case 'object': {
       if (f.phase === 'colon') return b === 0x3a ? [push({ t: 'value', node: f.prop >= 0 ? f.node.props[f.prop].node : f.node.additional!, space: 0 }, replaced(s, { ...f, phase: 'after', space: 0 }))] : [];
       if (f.phase === 'after') {
-        if (b === 0x2c) return f.next < f.node.props.length || f.node.additional ? [replaced(s, { ...f, phase: 'key', space: 0 })] : [];
+        if (b === 0x2c) return keyChoices(f).length || freeKeyMayCome(f) ? [replaced(s, { ...f, phase: 'key', space: 0 })] : [];
         return b === 0x7d && mayClose(f) ? [completed(s.up)] : [];
       }
       if (f.phase === 'first' && b === 0x7d) return mayClose(f) ? [completed(s.up)] : [];
       if (b !== 0x22) return [];
       // a key: one of the properties that may come next, or (where additional ones are allowed) any
       const cands = keyChoices(f).map((p) => p.raw);
-      const free = f.node.additional !== null;
+      const free = freeKeyMayCome(f);
       if (!free && !cands.length) return []; // (no key may come: no quote either, or it would lead nowhere)
       return [push({ t: 'string', free, cands: free ? null : cands, pos: 0, raw: free && f.node.props.length ? '' : null, escape: 0, lo: 0, hi: 0, more: 0, check: null }, s)];
     }
@@ -447,7 +468,7 @@ const itemAt = (n: Extract<Node, { kind: 'array' }>, place: number): Node => (pl
 function start(n: Node, up: State | null, b: number): State[] {
   switch (n.kind) {
     case 'union': return n.options.flatMap((o) => start(o, up, b));
-    case 'object': return b === 0x7b ? [push({ t: 'object', node: n, phase: 'first', next: 0, prop: -1, space: 0 }, up)] : [];
+    case 'object': return b === 0x7b ? [push({ t: 'object', node: n, phase: 'first', next: 0, prop: -1, count: 0, space: 0 }, up)] : [];
     case 'array': return b === 0x5b ? [push({ t: 'array', node: n, phase: 'first', count: 0, space: 0 }, up)] : [];
     case 'string': {
       const check = n.check ? { grammar: n.check, at: n.check.start, unit: 0, high: 0 } : null;
@@ -595,7 +616,7 @@ function keyOf(s: State): string {
     const space = c === s && 'space' in f ? f.space : '';
     switch (f.t) {
       case 'value': key += `v${f.node.id},${space}|`; break;
-      case 'object': key += `o${f.node.id},${f.phase},${f.next},${f.prop},${space}|`; break;
+      case 'object': key += `o${f.node.id},${f.phase},${f.next},${f.prop},${f.count},${space}|`; break;
       case 'array': key += `a${f.node.id},${f.phase},${f.node.max === Infinity ? Math.min(f.count, Math.max(f.node.min, f.node.prefix.length)) : f.count},${space}|`; break;
       case 'string': {
         const check = f.check ? `${f.check.at.key},${f.check.unit},${f.check.high}` : '';
